@@ -478,3 +478,6 @@ func (b *Bot) RoomsReady() (bool, []string) {
 
 // Store gives the bot's store (for health checks).
 func (b *Bot) Store() store.All { return b.store }
+
+// Metrics gives the bot's metrics (services export their gauges through it).
+func (b *Bot) Metrics() *Metrics { return b.metrics }

@@ -187,3 +187,8 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// RTBL exports one block list's size and the age of its last full sync.
+func (m *Metrics) RTBL(list string, entries int, age time.Duration) {
+	m.rtbl(list, entries, age)
+}

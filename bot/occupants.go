@@ -11,7 +11,7 @@ import (
 type occupants struct {
 	byNick map[string]*policies.Occupant
 	byBare map[string]map[string]struct{} // bare JID -> nicks
-	byOID  map[string]string             // occupant-id -> nick
+	byOID  map[string]string              // occupant-id -> nick
 }
 
 func newOccupants() *occupants {

@@ -60,7 +60,7 @@ type (
 		cfg  config.Room
 		done chan error
 	}
-	itemFunc struct{ f func(r *room) }
+	itemFunc  struct{ f func(r *room) }
 	itemLeave struct {
 		status string
 		done   chan struct{}
@@ -765,7 +765,7 @@ func (r *room) ByOccupantID(id string) (policies.Occupant, bool) {
 }
 func (r *room) Occupants() iter.Seq[policies.Occupant] { return r.occ.all() }
 func (r *room) Len() int                               { return r.occ.len() }
-func (r *room) Features() policies.Features             { return r.features }
+func (r *room) Features() policies.Features            { return r.features }
 func (r *room) Moderating() bool {
 	return r.state == stateJoined && r.self.Affiliation.Privileged()
 }
