@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -296,10 +297,16 @@ func ParseDuration(s string) (time.Duration, bool) {
 		default:
 			return 0, false
 		}
+		if time.Duration(n) > (math.MaxInt64-total)/d {
+			return 0, false // beyond time.Duration: refuse rather than wrap
+		}
 		total += time.Duration(n) * d
 		rest = rest[j:]
 	}
-	return total, total > 0
+	if total <= 0 {
+		return 0, false
+	}
+	return total, true
 }
 
 func (b *Bot) cmdBan(ctx context.Context, inv policies.Invocation, rv policies.Room, act policies.Actions) error {

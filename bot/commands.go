@@ -219,7 +219,7 @@ func (b *Bot) onDirectMessage(fromFull, body string, at time.Time) {
 func joinWords(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t\"'\\") {
+		if w == "" || strings.ContainsAny(w, " \t\n\r\"'\\") {
 			w = "\"" + strings.NewReplacer("\\", "\\\\", "\"", "\\\"").Replace(w) + "\""
 		}
 		q[i] = w

@@ -70,6 +70,14 @@ func (t *occupants) unindex(o *policies.Occupant) {
 	}
 	if o.OccupantID != "" && t.byOID[o.OccupantID] == o.Nick {
 		delete(t.byOID, o.OccupantID)
+		// Prosody derives the occupant-id from the real bare JID, so one
+		// person's other seats share it: keep it pointing at one of them.
+		for nick, other := range t.byNick {
+			if nick != o.Nick && other.OccupantID == o.OccupantID {
+				t.byOID[o.OccupantID] = nick
+				break
+			}
+		}
 	}
 }
 

@@ -105,6 +105,8 @@ type room struct {
 	affs     map[string]policies.Affiliation
 	told     bool // said "make me admin" already
 	subject  string
+	// subjectSeen is false until the join's subject message arrived.
+	subjectSeen bool
 
 	officersCfg []string
 	settings    store.RoomSettings
@@ -221,6 +223,7 @@ func (r *room) join(ctx context.Context) {
 	r.gen++
 	gen := r.gen
 	r.state = stateJoining
+	r.subjectSeen = false
 	r.prepareRejoin()
 	sctx, cancel := context.WithTimeout(ctx, r.b.cfg().XMPP.JoinTimeout)
 	defer cancel()
@@ -257,8 +260,8 @@ func (r *room) scheduleRejoin() {
 
 func (r *room) onDisconnected() {
 	if r.state == stateJoined || r.state == stateJoining {
-		r.state = stateIdle
 		r.b.metrics.roomJoined(-1, r.state == stateJoined)
+		r.state = stateIdle
 	}
 	r.gen++
 }
@@ -382,6 +385,9 @@ func (r *room) onUnavailable(ctx context.Context, p *proto.Presence, item proto.
 func (r *room) onSelfPresence(ctx context.Context, p *proto.Presence, item proto.Item, nick string, at time.Time) {
 	if p.Type == "unavailable" {
 		if p.Has(303) && item.Nick != "" {
+			// The bot's own nick change: the seat moves, like anyone's.
+			r.occ.rename(nick, item.Nick)
+			r.self.Nick = item.Nick
 			r.nick = item.Nick
 			return
 		}
@@ -411,10 +417,15 @@ func (r *room) onSelfPresence(ctx context.Context, p *proto.Presence, item proto
 		return
 	}
 	r.nick = nick
+	prevSelf := r.self
 	r.self = policies.Occupant{Nick: nick, RealRaw: r.b.selfJID().String(), RealJID: r.b.selfJID(), OccupantID: p.OccupantID,
 		Role: policies.Role(item.Role), Affiliation: policies.Affiliation(item.Affiliation), JoinedAt: at, LastActive: at}
 	if r.self.Affiliation == "" {
 		r.self.Affiliation = policies.AffNone
+	}
+	if r.state == stateJoined && !prevSelf.JoinedAt.IsZero() {
+		// A nick, role or affiliation change of the seat the bot holds.
+		r.self.JoinedAt = prevSelf.JoinedAt
 	}
 	r.occ.put(r.self)
 	if r.state == stateJoined {
@@ -588,6 +599,16 @@ func (r *room) onMessage(ctx context.Context, in proto.Inbound, nick string, at 
 		r.log.Debug("error message from room", zap.String("from", in.From), zap.String("error", errText(m.Error)))
 		return
 	}
+	if m.Type == "groupchat" && m.Subject != nil && m.Body == "" {
+		// The subject sent at join (Prosody marks it delayed; it may come
+		// from the bare room) ends the history and is only recorded; later
+		// changes are events.
+		if r.subjectSeen && *m.Subject != r.subject && !m.Delayed {
+			r.dispatch(ctx, policies.SubjectChanged{By: nick, Subject: *m.Subject}, at)
+		}
+		r.subject, r.subjectSeen = *m.Subject, true
+		return
+	}
 	if m.VoiceRequest != nil {
 		vr := m.VoiceRequest
 		o, ok := r.occ.get(vr.Nick)
@@ -636,13 +657,6 @@ func (r *room) onMessage(ctx context.Context, in proto.Inbound, nick string, at 
 	case "groupchat":
 		if m.Delayed || nick == r.nick || (r.self.OccupantID != "" && m.OccupantID == r.self.OccupantID) {
 			return // history or our own echo
-		}
-		if m.Subject != nil && m.Body == "" {
-			if r.state == stateJoined && *m.Subject != r.subject {
-				r.dispatch(ctx, policies.SubjectChanged{By: nick, Subject: *m.Subject}, at)
-			}
-			r.subject = *m.Subject
-			return
 		}
 		if m.Body == "" || m.Moderation != nil {
 			return
