@@ -49,6 +49,8 @@ const (
 	MUCHost = "conference.localhost"
 	PubSub  = "pubsub.localhost"
 	RTBLMUC = "rtblconf.localhost"
+	// OtherDomain is a second virtual host, for domain-wide RTBL entries.
+	OtherDomain = "evil.localhost"
 )
 
 const (
@@ -173,7 +175,7 @@ func (p *Prosody) prepare() error {
 	if p.directTLSPort, err = freePort(); err != nil {
 		return err
 	}
-	if err := writeSelfSigned(filepath.Join(p.dir, "certs"), Domain, MUCHost, PubSub, RTBLMUC); err != nil {
+	if err := writeSelfSigned(filepath.Join(p.dir, "certs"), Domain, MUCHost, PubSub, RTBLMUC, OtherDomain); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(p.dir, "modules", "mod_steward_late_rtbl.lua"), lateRTBLModule, 0o600); err != nil {
@@ -300,10 +302,13 @@ func (p *Prosody) CAFile() string { return filepath.Join(p.dir, "certs", "localh
 func (p *Prosody) Dir() string { return p.dir }
 
 // Register creates an account user@localhost.
-func (p *Prosody) Register(user, pass string) error {
-	out, err := p.ctl(context.Background(), "register", user, Domain, pass)
+func (p *Prosody) Register(user, pass string) error { return p.RegisterAt(user, Domain, pass) }
+
+// RegisterAt creates an account user@host; host is Domain or OtherDomain.
+func (p *Prosody) RegisterAt(user, host, pass string) error {
+	out, err := p.ctl(context.Background(), "register", user, host, pass)
 	if err != nil {
-		return fmt.Errorf("testenv: register %s@%s: %w\n%s", user, Domain, err, out)
+		return fmt.Errorf("testenv: register %s@%s: %w\n%s", user, host, err, out)
 	}
 	return nil
 }
