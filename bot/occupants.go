@@ -3,6 +3,7 @@ package bot
 import (
 	"iter"
 	"strings"
+	"time"
 
 	"github.com/steward-xmpp/steward/policies"
 )
@@ -46,6 +47,14 @@ func (t *occupants) put(o policies.Occupant) {
 	}
 	if o.OccupantID != "" {
 		t.byOID[o.OccupantID] = o.Nick
+	}
+}
+
+// touch records activity of a seat in place: the hot path of every message
+// must not re-index the table.
+func (t *occupants) touch(nick string, at time.Time) {
+	if o, ok := t.byNick[nick]; ok {
+		o.LastActive = at
 	}
 }
 

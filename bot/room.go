@@ -393,6 +393,13 @@ func (r *room) onSelfPresence(ctx context.Context, p *proto.Presence, item proto
 		}
 		wasJoined := r.state == stateJoined
 		r.gen++
+		// Out of the room: the table is stale (kept only for a rejoin's
+		// joined-at times) and the bot holds no role there any more.
+		r.prepareRejoin()
+		r.self.Role = policies.RoleNone
+		if p.Has(301) {
+			r.self.Affiliation = policies.AffOutcast
+		}
 		switch {
 		case p.Destroy != nil:
 			r.setTerminal(ctx, stateDestroyed, "the room was destroyed"+suffix(p.Destroy.Reason))
@@ -666,7 +673,7 @@ func (r *room) onMessage(ctx context.Context, in proto.Inbound, nick string, at 
 			return
 		}
 		o.LastActive = at
-		r.occ.put(o)
+		r.occ.touch(nick, at)
 		sid := ""
 		if m.StanzaIDBy == "" || strings.EqualFold(m.StanzaIDBy, r.addr.String()) {
 			sid = m.StanzaID
