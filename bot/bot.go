@@ -70,6 +70,10 @@ type Bot struct {
 	cancel context.CancelFunc
 
 	cur atomic.Pointer[session]
+	// dms carries direct messages from the XMPP reader to one routing
+	// goroutine (dmLoop): routing asks rooms (who is an officer where), and
+	// a room may be waiting for an IQ reply that only the reader delivers.
+	dms *inbox
 	// instNames maps command names that policy instances add to their
 	// policy, so that a DM router knows them before any room is asked.
 	instNames sync.Map
@@ -87,7 +91,7 @@ func New(o Options) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xmpp.jid: %w", err)
 	}
-	b := &Bot{specs: o.Specs, store: o.Store, log: o.Log, opts: o, self: self.Bare(), rooms: map[string]*room{}}
+	b := &Bot{specs: o.Specs, store: o.Store, log: o.Log, opts: o, self: self.Bare(), rooms: map[string]*room{}, dms: newInbox()}
 	b.conf.Store(o.Config)
 	b.metrics = NewMetrics(o.Registry)
 	l := o.Config.Limits
@@ -151,9 +155,10 @@ func (b *Bot) Run(ctx context.Context) error {
 			b.log.Error("room", zap.String("room", rec.JID), zap.Error(err))
 		}
 	}
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go func() { defer b.wg.Done(); b.sched.Run(ctx) }()
 	go func() { defer b.wg.Done(); b.selfPingLoop(ctx) }()
+	go func() { defer b.wg.Done(); b.dmLoop(ctx) }()
 	err = b.client.Run(ctx)
 	b.wg.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -308,7 +313,23 @@ func (b *Bot) onStanza(start xml.StartElement, rd xml.TokenReader) {
 		}
 		b.onInvite(in.From, in.From, m.DirectInvite.Room, m.DirectInvite.Password, false)
 	case m.Body != "" && (m.Type == "chat" || m.Type == "normal" || m.Type == ""):
-		b.onDirectMessage(in.From, m.Body, at)
+		from, body := in.From, m.Body
+		b.dms.push(func() { b.onDirectMessage(from, body, at) })
+	}
+}
+
+// dmLoop routes direct messages in the order they arrived, off the XMPP
+// reader.
+func (b *Bot) dmLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.dms.signal:
+		}
+		for _, it := range b.dms.drain() {
+			it.(func())()
+		}
 	}
 }
 

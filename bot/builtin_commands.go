@@ -92,7 +92,7 @@ func (b *Bot) cmdStatus(ctx context.Context, inv policies.Invocation, rv policie
 	if r.stateNote != "" {
 		fmt.Fprintf(&sb, " (%s)", r.stateNote)
 	}
-	if !r.Moderating() {
+	if r.state == stateJoined && !r.Moderating() {
 		sb.WriteString(" — observing only: make Steward admin to moderate")
 	}
 	fmt.Fprintf(&sb, "\n  features: %s\n  inbox: %d queued\n  policies:", featureSummary(r.features), r.in.len())
@@ -191,8 +191,8 @@ func FormatRecord(rec store.AuditRecord) string {
 		s += " [" + rec.Private + "]"
 	}
 	s += " (" + rec.Result
-	if rec.Error != "" {
-		s += ": " + rec.Error
+	if e := strings.TrimPrefix(rec.Error, rec.Result+": "); e != "" {
+		s += ": " + e
 	}
 	s += ")"
 	if rec.UndoneBy != "" {
@@ -346,7 +346,7 @@ func (b *Bot) cmdBan(ctx context.Context, inv policies.Invocation, rv policies.R
 		if err := b.sched.Schedule(ctx, r.key, builtinTimerPolicy, key, until); err != nil {
 			return fmt.Errorf("banned, but the automatic unban could not be stored: %w", err)
 		}
-		msg += fmt.Sprintf(" until %s (lifted automatically)", until.UTC().Format("2006-01-02 15:04Z"))
+		msg += fmt.Sprintf(" until %s (lifted automatically)", until.UTC().Format("2006-01-02 15:04:05Z"))
 	} else {
 		_ = b.sched.Cancel(ctx, r.key, builtinTimerPolicy, key)
 	}

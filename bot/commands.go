@@ -131,8 +131,8 @@ func (b *Bot) commandViaRoomPM(ctx context.Context, r *room, o policies.Occupant
 		}})
 }
 
-// onDirectMessage handles a chat message from a real JID (Serve goroutine:
-// it only resolves the room and queues).
+// onDirectMessage handles a chat message from a real JID (dmLoop's
+// goroutine, never the XMPP reader: resolving the room asks rooms).
 func (b *Bot) onDirectMessage(fromFull, body string, at time.Time) {
 	fromBare := proto.BareOf(fromFull)
 	if fromBare == "" || strings.EqualFold(fromBare, b.self.String()) {

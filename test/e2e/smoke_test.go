@@ -9,22 +9,6 @@ import (
 	"github.com/steward-xmpp/steward/internal/xmpptest"
 )
 
-// moderatedRoom creates a persistent moderated room owned by "owner" with
-// the bot as admin, and returns the owner's client.
-func moderatedRoom(t *testing.T, env *stewardtest.Env, name string) *xmpptest.Client {
-	t.Helper()
-	ctx := stewardtest.Ctx(t, 20*time.Second)
-	owner := env.Client("owner")
-	_, err := owner.CreateRoom(ctx, env.Room(name), "Owner", map[string][]string{
-		"muc#roomconfig_moderatedroom":  {"1"},
-		"muc#roomconfig_persistentroom": {"1"},
-		"muc#roomconfig_whois":          {"moderators"},
-	})
-	stewardtest.MustOK(t, err, "create room")
-	stewardtest.MustOK(t, owner.SetAffiliation(ctx, env.Room(name), env.JID("bot"), "admin"), "make bot admin")
-	return owner
-}
-
 func TestIntegrationSmokeVoiceByCommand(t *testing.T) {
 	env := stewardtest.NewEnv(t, testenv.ProsodyOptions{})
 	owner := moderatedRoom(t, env, "smoke")
