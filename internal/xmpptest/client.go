@@ -40,6 +40,9 @@ type Client struct {
 	s      *xmppc.Session
 	served chan error
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu      sync.Mutex
 	buf     []Stanza
 	changed chan struct{} // closed and replaced on every new stanza
@@ -99,11 +102,15 @@ func (c *Client) Addr() jid.JID { return c.s.LocalAddr() }
 // Session is the underlying connection, for IQs the helpers lack.
 func (c *Client) Session() *xmppc.Session { return c.s }
 
-// Close logs out and waits for the receive loop to end.
+// Close logs out and waits for the receive loop to end. Calling it again
+// (e.g. a test's explicit Close and then its cleanup) returns the first
+// result instead of waiting forever for a loop that has already ended.
 func (c *Client) Close() error {
-	err := c.s.Close()
-	<-c.served
-	return err
+	c.closeOnce.Do(func() {
+		c.closeErr = c.s.Close()
+		<-c.served
+	})
+	return c.closeErr
 }
 
 // Stanzas returns a copy of everything received so far.

@@ -118,7 +118,7 @@ func TestIntegrationFoundationModeration(t *testing.T) {
 			}
 		}
 		log := commandWant(t, ctx, env, off, "log 2", "officer@localhost: role Adm (admin2@localhost) → visitor", "officer@localhost: kick Adm (admin2@localhost)")
-		if strings.Count(log, "(refused: refused: admin2@localhost is an admin here") != 2 {
+		if strings.Count(log, "(refused: admin2@localhost is an admin here") != 2 {
 			t.Fatalf("log does not record both refusals:\n%s", log)
 		}
 	})
