@@ -77,6 +77,8 @@ type Bot struct {
 	// instNames maps command names that policy instances add to their
 	// policy, so that a DM router knows them before any room is asked.
 	instNames sync.Map
+	// instCmds keeps one copy of each instance command tree, for routing.
+	instCmds sync.Map
 }
 
 // New builds a bot; Run starts it.

@@ -510,3 +510,15 @@ func TestDirectMessageRouting(t *testing.T) {
 		t.Errorf("mimi is %s in lobby", lvl)
 	}
 }
+
+// TestKnownCommandsIncludePolicySubcommands: a policy instance's command
+// tree is known to the DM router, so the room word may follow its
+// subcommand ("vetting record lobby vic").
+func TestKnownCommandsIncludePolicySubcommands(t *testing.T) {
+	o, _ := newCommandRoom(t, false)
+	o.b.instCmds.Store("vetting", policies.Command{Name: "vetting", Sub: []policies.Command{{Name: "record", Run: func(context.Context, policies.Invocation, policies.Room, policies.Actions) error { return nil }}}})
+	_, path, rest := policies.Find(o.b.knownCommands(), []string{"vetting", "record", "lobby", "vic"})
+	if path != "vetting record" || len(rest) != 2 || rest[0] != "lobby" {
+		t.Fatalf("Find = %q, %q; want the room word after the subcommand path", path, rest)
+	}
+}

@@ -64,6 +64,22 @@ func mergeCommands(cmds []policies.Command) []policies.Command {
 	return out
 }
 
+// knownCommands is every command tree the bot knows of outside a room: the
+// built-ins, services', specs' always-on ones and those policy instances
+// registered (so that "vetting record <room> …" finds its room word).
+func (b *Bot) knownCommands() []policies.Command {
+	cmds := append([]policies.Command(nil), b.builtins()...)
+	cmds = append(cmds, b.opts.ExtraCommands...)
+	for _, s := range b.specs {
+		cmds = append(cmds, s.Commands...)
+	}
+	b.instCmds.Range(func(_, v any) bool {
+		cmds = append(cmds, v.(policies.Command))
+		return true
+	})
+	return mergeCommands(cmds)
+}
+
 // isCommand reports whether a direct message starts with a command name.
 func (b *Bot) isCommand(body string) bool {
 	w := firstWord(body)
@@ -181,9 +197,7 @@ func (b *Bot) onDirectMessage(fromFull, body string, at time.Time) {
 		}
 	}
 	if target == nil {
-		cmds := b.builtins()
-		cmds = append(cmds, b.opts.ExtraCommands...)
-		_, path, after := policies.Find(cmds, words)
+		_, path, after := policies.Find(b.knownCommands(), words)
 		if n := len(strings.Fields(path)); n > 0 && len(after) > 0 && n < len(words) {
 			if r := b.resolveRoom(after[0]); r != nil {
 				target = r

@@ -887,6 +887,7 @@ func (r *room) buildPolicies(rc config.Room) error {
 			in.commands = c.Commands()
 			for _, c := range in.commands {
 				r.b.instNames.Store(strings.ToLower(c.Name), spec.Name)
+				r.b.instCmds.Store(strings.ToLower(c.Name), c)
 			}
 		}
 		pols = append(pols, in)
