@@ -504,3 +504,21 @@ func (b *Bot) Store() store.All { return b.store }
 
 // Metrics gives the bot's metrics (services export their gauges through it).
 func (b *Bot) Metrics() *Metrics { return b.metrics }
+
+// AnnounceToOfficers tells every officer of every room, once each, by
+// direct message (operational notices such as a refused reload).
+func (b *Bot) AnnounceToOfficers(ctx context.Context, text string) {
+	seen := map[string]bool{}
+	for _, r := range b.roomsBySize() {
+		officers, _ := ask(r, func(r *room) []string { return r.Officers() })
+		for _, o := range officers {
+			if seen[o] {
+				continue
+			}
+			seen[o] = true
+			if err := b.sendLimited(ctx, jid.JID{}, proto.TextMessage("", o, "chat", text)); err != nil {
+				b.log.Warn("could not tell an officer", zap.String("officer", o), zap.Error(err))
+			}
+		}
+	}
+}

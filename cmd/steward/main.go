@@ -153,19 +153,7 @@ func runBot(path string, dev bool) error {
 		log.Error("could not start", zap.Error(err))
 		return err
 	}
-	a.ReloadFromFile = func() error {
-		nc, err := app.Load(path, os.Environ())
-		if err != nil {
-			log.Error("reload refused: keeping the old configuration", zap.String("problems", config.FormatErrors(err)))
-			return fmt.Errorf("keeping the old configuration:\n%s", config.FormatErrors(err))
-		}
-		if err := a.Reload(nc); err != nil {
-			log.Error("reload failed: keeping the old configuration", zap.Error(err))
-			return err
-		}
-		log.Info("configuration reloaded")
-		return nil
-	}
+	a.ReloadFromFile = func() error { return a.ReloadFile(path, os.Environ()) }
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {

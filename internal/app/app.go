@@ -275,6 +275,25 @@ func (a *App) Reload(nc *config.Config) error {
 	return nil
 }
 
+// ReloadFile re-reads a config file and applies it. On any problem the old
+// configuration stays, and the officers of every room are told why by
+// direct message (the problems name keys, never secret values).
+func (a *App) ReloadFile(path string, env []string) error {
+	nc, err := Load(path, env)
+	if err == nil {
+		err = a.Reload(nc)
+	} else {
+		err = fmt.Errorf("%s", config.FormatErrors(err))
+	}
+	if err != nil {
+		a.log.Error("reload refused: keeping the old configuration", zap.String("file", path), zap.Error(err))
+		a.Bot.AnnounceToOfficers(context.Background(), fmt.Sprintf("Steward: the configuration reload from %s was refused and the old configuration kept:\n%s", path, err))
+		return fmt.Errorf("keeping the old configuration:\n%w", err)
+	}
+	a.log.Info("configuration reloaded", zap.String("file", path))
+	return nil
+}
+
 // HTTPAddr is the address the HTTP server listens on ("" when off).
 func (a *App) HTTPAddr() string { return a.addr }
 

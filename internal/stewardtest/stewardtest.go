@@ -155,13 +155,7 @@ func (e *Env) StartFile(path string, log *zap.Logger) *Steward {
 		cancel()
 		e.T.Fatalf("app.New: %v", err)
 	}
-	a.ReloadFromFile = func() error {
-		nc, err := app.Load(path, nil)
-		if err != nil {
-			return err
-		}
-		return a.Reload(nc)
-	}
+	a.ReloadFromFile = func() error { return a.ReloadFile(path, nil) }
 	s := &Steward{App: a, Path: path, cancel: cancel, done: make(chan error, 1), t: e.T}
 	go func() { s.done <- a.Run(ctx) }()
 	e.T.Cleanup(s.Stop)

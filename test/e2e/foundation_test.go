@@ -361,9 +361,14 @@ func TestIntegrationFoundationRoomLifecycle(t *testing.T) {
 		st.WaitReady(15 * time.Second)
 
 		rewriteConfig(t, env, st.Path, rooms+"no_such_key: 1\n")
+		omark := off.Mark()
 		if err := st.App.ReloadFromFile(); err == nil || !strings.Contains(err.Error(), "no_such_key") {
 			t.Fatalf("reload of an invalid file = %v, want an error naming no_such_key", err)
 		}
+		// Officers are told in chat why the reload was refused.
+		waitAfter(t, ctx, off, omark, "officers hear of the refused reload", func(s xmpptest.Stanza) bool {
+			return s.Name == "message" && strings.Contains(s.Body, "reload") && strings.Contains(s.Body, "no_such_key")
+		})
 		// The old config stays: Steward is still in the room the invalid
 		// file left out, and answers there.
 		commandWant(t, ctx, env, off, "status later", later+`: joined as "Steward", role moderator`)
