@@ -356,6 +356,9 @@ func (p *Policy) lastBan(ctx context.Context, room policies.Room, bare string) t
 	if p.audit == nil {
 		return time.Time{}
 	}
+	if t, ok := p.lastBans[bare]; ok {
+		return t
+	}
 	recs, err := p.audit.ByTarget(ctx, room.Addr().String(), bare)
 	if err != nil {
 		p.log.Warn("audit lookup failed", zap.Error(err)) // the entry just lacks the fact
@@ -366,6 +369,9 @@ func (p *Policy) lastBan(ctx context.Context, room policies.Room, bare string) t
 		if r.Action == "affiliation" && r.Value == string(policies.AffOutcast) && r.Result == "ok" && r.At.After(last) {
 			last = r.At
 		}
+	}
+	if p.lastBans != nil {
+		p.lastBans[bare] = last
 	}
 	return last
 }

@@ -59,6 +59,9 @@ type Policy struct {
 	approved map[string]*Approval
 	oids     map[string]string
 	denied   map[string]*Denial
+	// lastBans caches "banned here before" per bare JID (zero = never): the
+	// audit log is read once per person, ban events keep it current.
+	lastBans map[string]time.Time
 	notifyAt time.Time // the notify timer as last scheduled by this instance
 }
 
@@ -177,6 +180,7 @@ func (p *Policy) load(ctx context.Context) error {
 		_ = p.apply(nil)
 	}
 	p.approved, p.oids, p.denied = map[string]*Approval{}, map[string]string{}, map[string]*Denial{}
+	p.lastBans = map[string]time.Time{}
 	p.loaded = true
 	return nil
 }

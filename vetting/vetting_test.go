@@ -754,3 +754,23 @@ func TestStoreErrorsAreReturned(t *testing.T) {
 	}
 	h.WantNone("tell", "")
 }
+
+// TestBanSeenAfterFirstLookup: the "banned here before" fact is read from
+// the audit log once per person and then kept current by ban events, so a
+// ban after the first request still shows on the next one.
+func TestBanSeenAfterFirstLookup(t *testing.T) {
+	h := setup(t, nil)
+	h.Join(visitor("bob", "bob@example.org"))
+	cmd(t, h, "bob@example.org", "request first try")
+	if q := pending(t, h); strings.Contains(q, "BANNED") {
+		t.Fatalf("no ban yet, but the queue says:\n%s", q)
+	}
+	o := h.Room.Seats["bob"]
+	delete(h.Room.Seats, "bob")
+	o.Affiliation = policies.AffOutcast
+	h.Deliver(policies.OccupantLeft{Occupant: o, Why: policies.LeftBanned})
+	h.Advance(time.Hour)
+	h.Join(visitor("bob", "bob@example.org"))
+	cmd(t, h, "bob@example.org", "request second try")
+	contains(t, "queue", pending(t, h), "BANNED here before (2026-03-02)")
+}

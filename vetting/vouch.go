@@ -57,6 +57,9 @@ func (p *Policy) banned(ctx context.Context, now time.Time, act policies.Actions
 	if bare == "" {
 		return nil
 	}
+	if p.lastBans != nil {
+		p.lastBans[bare] = now
+	}
 	if err := p.remove(ctx, act, bare); err != nil {
 		return err
 	}
