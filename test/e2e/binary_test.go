@@ -129,4 +129,3 @@ func TestIntegrationBinary(t *testing.T) {
 		}
 	}
 }
-
