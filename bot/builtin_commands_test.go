@@ -484,6 +484,8 @@ func TestDirectMessageRouting(t *testing.T) {
 		// uma is an officer of lobby and agora@muc.example.org (two).
 		{"other officer names the room", umaJID, "kick agora@muc.example.org vic",
 			[]string{`role(agora@muc.example.org, vic, "none", "kicked by an officer")`}},
+		{"* runs in every room where the sender is an officer", umaJID, "devoice * vic",
+			[]string{`role(agora@muc.example.org, vic, "visitor", "revoked voice by an officer")`, `role(lobby@conference.localhost, vic, "visitor", "revoked voice by an officer")`}},
 		{"leading ! is accepted", ottoJID, "!voice agora@conference.localhost vic",
 			[]string{`role(agora@conference.localhost, vic, "participant", "granted voice by an officer")`}},
 	} {
@@ -495,6 +497,8 @@ func TestDirectMessageRouting(t *testing.T) {
 			for _, c := range o.tr.calls()[before:] {
 				sent = append(sent, c.String())
 			}
+			// Rooms run in parallel: compare without their order.
+			slices.Sort(sent)
 			if !slices.Equal(sent, tc.want) {
 				t.Errorf("sent %q\nwant %q", sent, tc.want)
 			}

@@ -189,21 +189,40 @@ func (b *Bot) onDirectMessage(fromFull, body string, at time.Time) {
 	}
 	// The room is the first word after the command name, or after its
 	// subcommand path; it may be left out by an officer of exactly one room.
+	// "*" as the room word runs the command in every room where the sender
+	// is an officer or more, each room answering for itself.
 	var target *room
 	rest := words
+	all := false
 	if len(words) > 1 {
-		if r := b.resolveRoom(words[1]); r != nil {
+		if words[1] == "*" {
+			all, rest = true, append([]string{words[0]}, words[2:]...)
+		} else if r := b.resolveRoom(words[1]); r != nil {
 			target, rest = r, append([]string{words[0]}, words[2:]...)
 		}
 	}
-	if target == nil {
+	if target == nil && !all {
 		_, path, after := policies.Find(b.knownCommands(), words)
 		if n := len(strings.Fields(path)); n > 0 && len(after) > 0 && n < len(words) {
-			if r := b.resolveRoom(after[0]); r != nil {
+			if after[0] == "*" {
+				all = true
+				rest = append(append([]string{}, words[:n]...), after[1:]...)
+			} else if r := b.resolveRoom(after[0]); r != nil {
 				target = r
 				rest = append(append([]string{}, words[:n]...), after[1:]...)
 			}
 		}
+	}
+	if all {
+		rooms := b.roomsWhereOfficer(fromBare)
+		if len(rooms) == 0 {
+			_ = reply(ctx, "\"*\" runs a command in every room where you are an officer, and you are an officer of none.")
+			return
+		}
+		for _, r := range rooms {
+			r.in.push(itemCommand{job: &commandJob{from: from, line: joinWords(rest), at: at, reply: reply}})
+		}
+		return
 	}
 	if target == nil {
 		rooms := b.roomsWhereOfficer(fromBare)
