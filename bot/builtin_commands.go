@@ -95,9 +95,14 @@ func (b *Bot) cmdStatus(ctx context.Context, inv policies.Invocation, rv policie
 	if r.state == stateJoined && !r.Moderating() {
 		sb.WriteString(" — observing only: make Steward admin to moderate")
 	}
-	fmt.Fprintf(&sb, "\n  features: %s\n  inbox: %d queued\n  policies:", featureSummary(r.features), r.in.len())
+	fmt.Fprintf(&sb, "\n  features: %s\n  queues: %d event(s) waiting in this room, %d stanza(s) waiting on rate limits\n  policies:", featureSummary(r.features), r.in.len(), b.exec.Waiting())
 	for _, in := range r.pols {
 		fmt.Fprintf(&sb, "\n    %s: %s (from %s), dry-run %s (from %s)%s", in.spec.Name, onOff(in.enabled), in.srcOn, onOff(in.dryRun), in.srcDry, crashed(in))
+		if rep, ok := in.pol.(policies.Reporter); ok && in.enabled && !in.crashed {
+			if line := rep.Report(); line != "" {
+				sb.WriteString(" — " + line)
+			}
+		}
 	}
 	for _, other := range b.roomsBySize() {
 		if other == r {

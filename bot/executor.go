@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -89,6 +90,8 @@ type Executor struct {
 	lim   *limiter
 	m     *Metrics
 	log   *zap.Logger
+	// waiting counts stanzas queued behind the rate limits right now.
+	waiting atomic.Int64
 }
 
 // NewExecutor returns an executor sending through tr and recording to audit.
@@ -106,10 +109,15 @@ func (e *Executor) ForgetRoom(room jid.JID) { e.lim.forget(room.String()) }
 // rateWait queues one stanza the bot sends outside Do (e.g. a room notice)
 // behind the same rate limits.
 func (e *Executor) rateWait(ctx context.Context, room jid.JID) error {
+	e.waiting.Add(1)
+	defer e.waiting.Add(-1)
 	d, err := e.lim.wait(ctx, room.String())
 	e.m.rateLimitWait(d)
 	return err
 }
+
+// Waiting is how many stanzas wait behind the rate limits right now.
+func (e *Executor) Waiting() int { return int(e.waiting.Load()) }
 
 // Do performs one action and returns its audit record (with its ID) and the
 // error, if any. A refused action returns a *GuardError or an error matching

@@ -31,6 +31,12 @@ type Commander interface {
 	Commands() []Command
 }
 
+// Reporter is implemented by policies that add a line to `status` (e.g.
+// "3 pending voice requests"). It is called from the room's goroutine.
+type Reporter interface {
+	Report() string
+}
+
 // Closer is implemented by policies that hold resources; Close is called when
 // the room is left or the policy is replaced by a reload.
 type Closer interface {

@@ -774,3 +774,11 @@ func TestBanSeenAfterFirstLookup(t *testing.T) {
 	cmd(t, h, "bob@example.org", "request second try")
 	contains(t, "queue", pending(t, h), "BANNED here before (2026-03-02)")
 }
+
+func TestReportForStatus(t *testing.T) {
+	h := setup(t, nil)
+	h.Join(visitor("bob", "bob@example.org"))
+	h.VoiceRequest("bob")
+	rep := h.Policy.(policies.Reporter).Report()
+	contains(t, "report", rep, "1 pending voice request(s), max 50", "vetting hours: always")
+}
