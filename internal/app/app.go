@@ -247,6 +247,14 @@ func (a *App) pubsubWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-a.events:
+			if e.ev.Purge || e.ev.Delete {
+				// A purged or deleted node: fetch every list again, so that
+				// entries that vanished count as retracted (auto_unban,
+				// officers told) right away, not at the next reconnect.
+				a.log.Info("block list node purged or deleted: resyncing", zap.String("service", e.service), zap.String("node", e.ev.Node))
+				a.RTBL.OnConnected(ctx)
+				continue
+			}
 			var pub []rtbl.Entry
 			for _, it := range e.ev.Items {
 				pub = append(pub, rtbl.Entry{ID: it.ID, Reason: it.ReportReason, Text: it.ReportText})

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"mellium.im/xmlstream"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/steward-xmpp/steward/bot/proto"
@@ -98,6 +99,12 @@ func (f feeder) publish(node, target, text string) {
 func (f feeder) retract(node, target string) {
 	f.t.Helper()
 	f.iq(proto.RetractItem(node, rtbl.Hash(target), true), nil, "retract "+target+" from "+node)
+}
+
+// purgeNode is a XEP-0060 §8.5 purge of every item of a node (owner).
+func purgeNode(node string) xml.TokenReader {
+	purge := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "purge"}, Attr: []xml.Attr{{Name: xml.Name{Local: "node"}, Value: node}}})
+	return xmlstream.Wrap(purge, xml.StartElement{Name: xml.Name{Space: "http://jabber.org/protocol/pubsub#owner", Local: "pubsub"}})
 }
 
 // officerDM sends a command to the bot by direct message and returns the
@@ -308,6 +315,19 @@ func TestIntegrationRTBLConsume(t *testing.T) {
 		_, err := c.Join(ctx, room, "Troll"+string(rune('1'+i)))
 		stewardtest.MustOK(t, err, "troll %d back in after rtbl undo", i+1)
 	}
+
+	// Purging the node (an owner's clean slate) is applied at once: the
+	// entries count as retracted, so auto_unban lifts their bans.
+	purged := connectAt(t, env, "purgee", env.Prosody.Domain())
+	feed.publish(nodeFeed, env.JID("purgee"), "to be purged")
+	waitListed(t, st, env.JID("purgee"), "feed", true)
+	joinAndGetBanned(t, purged, room, "Purgee")
+	feed.iq(purgeNode(nodeFeed), nil, "purge "+nodeFeed)
+	waitListed(t, st, env.JID("purgee"), "feed", false)
+	stewardtest.Eventually(t, 20*time.Second, "purgee let back in after the purge", func() bool {
+		_, err := purged.Join(ctx, room, "Purgee")
+		return err == nil
+	})
 
 	// A restart with the list's service unreachable still applies the last
 	// set, loaded from Redis under the same list name and prefix.
