@@ -142,6 +142,16 @@ type list struct {
 	lastErr     string
 	subscribed  bool
 	failures    int
+	// While a fetch is in flight, live events are also kept here and
+	// applied again on top of the fetched items: the fetch may predate them.
+	fetching bool
+	during   []liveEvent
+}
+
+// liveEvent is one pubsub event as OnEvent received it.
+type liveEvent struct {
+	published []Entry
+	retracted []string
 }
 
 type snapshot struct {
@@ -321,10 +331,17 @@ func (s *Service) syncLoop(ctx context.Context, l *list) {
 // set even when the subscription failed (the retry subscribes again).
 func (s *Service) syncList(ctx context.Context, l *list) error {
 	subErr := s.src.Subscribe(ctx, l.cfg.Service, l.cfg.Node)
+	l.mu.Lock()
+	l.fetching, l.during = true, nil
+	l.mu.Unlock()
 	entries, fetchErr := s.src.Fetch(ctx, l.cfg.Service, l.cfg.Node)
 	var storeErr error
 	if fetchErr == nil {
 		storeErr = s.resync(ctx, l, entries)
+	} else {
+		l.mu.Lock()
+		l.fetching, l.during = false, nil
+		l.mu.Unlock()
 	}
 	err := errors.Join(wrapErr("subscribe", subErr), wrapErr("fetch", fetchErr), storeErr)
 	l.mu.Lock()
@@ -367,6 +384,21 @@ func (s *Service) resync(ctx context.Context, l *list, entries []Entry) error {
 		}
 		m[k] = item{e: e, desc: e.Describe()}
 	}
+	// Events that arrived while the fetch was in flight may be newer than
+	// it: apply them again, in order (applying one twice changes nothing).
+	for _, ev := range l.during {
+		for _, e := range ev.published {
+			if k, err := ParseItemID(e.ID); err == nil {
+				m[k] = item{e: e, desc: e.Describe()}
+			}
+		}
+		for _, id := range ev.retracted {
+			if k, err := ParseItemID(id); err == nil {
+				delete(m, k)
+			}
+		}
+	}
+	l.fetching, l.during = false, nil
 	var appeared []Entry
 	var gone []string
 	for k, it := range m {
@@ -437,6 +469,9 @@ func (s *Service) OnEvent(ctx context.Context, service, node string, published [
 		return nil
 	}
 	l.mu.Lock()
+	if l.fetching {
+		l.during = append(l.during, liveEvent{published: published, retracted: retracted})
+	}
 	old := l.set.Load().m
 	var appeared, toPut []Entry
 	var gone []string

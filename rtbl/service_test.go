@@ -414,3 +414,50 @@ type errFake string
 func (e errFake) Error() string { return string(e) }
 
 func nopLog(t *testing.T) *zap.Logger { return zaptest.NewLogger(t) }
+
+// racingSource answers Fetch with its stored items, but first lets a live
+// event arrive, as a pubsub event can while the items request is in flight.
+type racingSource struct {
+	*fakeSource
+	during func()
+}
+
+func (r *racingSource) Fetch(ctx context.Context, service, node string) ([]Entry, error) {
+	items, err := r.fakeSource.Fetch(ctx, service, node)
+	if r.during != nil {
+		r.during()
+	}
+	return items, err
+}
+
+// TestEventDuringFetchIsKept: an event newer than the fetched items must
+// survive the resync that follows, for publishes and retractions alike.
+func TestEventDuringFetchIsKept(t *testing.T) {
+	ctx := context.Background()
+	src := &racingSource{fakeSource: newSource()}
+	old, gone, fresh := ent("old@evil.example", "old"), ent("gone@evil.example", "gone"), ent("fresh@evil.example", "fresh")
+	src.items[DefaultNode] = []Entry{old, gone}
+	s := newService(t, memstore.NewKV(), src, nil)
+	src.during = func() {
+		if err := s.OnEvent(ctx, "xmppbl.org", DefaultNode, []Entry{fresh}, []string{gone.ID}); err != nil {
+			t.Errorf("OnEvent: %v", err)
+		}
+	}
+	var l *list
+	for _, x := range s.lists {
+		if x.cfg.Name == "xmppbl" {
+			l = x
+		}
+	}
+	if err := s.syncList(ctx, l); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	for _, tc := range []struct {
+		bare   string
+		listed bool
+	}{{"old@evil.example", true}, {"fresh@evil.example", true}, {"gone@evil.example", false}} {
+		if got := len(s.Match(tc.bare)) > 0; got != tc.listed {
+			t.Errorf("%s listed = %v after the resync, want %v", tc.bare, got, tc.listed)
+		}
+	}
+}
